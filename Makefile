@@ -1,0 +1,41 @@
+# `make demo` and `make test` each set up everything they need on a fresh clone: the virtual
+# environment, rhai-py built from source (incrementally: cargo keeps rhai-py/target), this package.
+
+PYTHON ?= python3
+VENV := .venv
+BIN := $(abspath $(VENV))/bin
+RHAI_SOURCES := rhai-py/Cargo.toml rhai-py/Cargo.lock rhai-py/pyproject.toml $(wildcard rhai-py/src/*.rs)
+
+.PHONY: install test lint demo clean
+
+install: $(VENV)/.installed
+
+$(BIN)/python:
+	$(PYTHON) -m venv $(VENV)
+
+$(VENV)/.maturin: $(BIN)/python rhai-py/pyproject.toml
+	$(BIN)/pip install --quiet "maturin>=1.7,<2"
+	touch $@
+
+# maturin develop puts the extension next to rhai-py/python/rhai, so Python edits need no rebuild.
+$(VENV)/.rhai: $(VENV)/.maturin $(RHAI_SOURCES)
+	cd rhai-py && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.rhai pyproject.toml
+	$(BIN)/pip install --quiet -e '.[dev]'
+	touch $@
+
+lint: install
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	cargo fmt --manifest-path rhai-py/Cargo.toml --check
+
+test: lint
+	$(BIN)/pytest
+
+demo: install
+	$(BIN)/python examples/rhai_demo/run.py
+
+clean:
+	rm -rf $(VENV) rhai-py/target rhai-py/python/rhai/*.so

@@ -1,0 +1,1 @@
+"""The thin core of BlockVisor: host hookspecs, node model, agent, daemon and CLIs."""

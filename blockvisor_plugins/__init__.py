@@ -1,0 +1,1 @@
+"""The plugins that ship with BlockVisor: runtimes, snapshots, self-update."""
