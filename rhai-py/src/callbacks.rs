@@ -58,6 +58,7 @@ pub fn arities(func: &Bound<'_, PyAny>) -> PyResult<std::ops::RangeInclusive<usi
         parameter.getattr(intern!(py, "POSITIONAL_OR_KEYWORD"))?,
     ];
     let var_positional = parameter.getattr(intern!(py, "VAR_POSITIONAL"))?;
+    let keyword_only = parameter.getattr(intern!(py, "KEYWORD_ONLY"))?;
     let empty = parameter.getattr(intern!(py, "empty"))?;
     let (mut required, mut total) = (0, 0);
     for param in
@@ -71,11 +72,17 @@ pub fn arities(func: &Bound<'_, PyAny>) -> PyResult<std::ops::RangeInclusive<usi
                 func.repr()?
             )));
         }
+        let has_default = !param.getattr(intern!(py, "default"))?.is(&empty);
+        if kind.eq(&keyword_only)? && !has_default {
+            return Err(PyTypeError::new_err(format!(
+                "cannot register {}: scripts pass arguments by position, and it requires keyword '{}'",
+                func.repr()?,
+                param.getattr(intern!(py, "name"))?
+            )));
+        }
         if positional.iter().any(|p| kind.eq(p).unwrap_or(false)) {
             total += 1;
-            if param.getattr(intern!(py, "default"))?.is(&empty) {
-                required += 1;
-            }
+            required += usize::from(!has_default);
         }
     }
     Ok(required..=total)

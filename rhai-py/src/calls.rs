@@ -33,16 +33,19 @@ pub fn run(
     script: impl FnOnce(&rhai::Engine, &AST) -> Result<Dynamic, Box<EvalAltResult>> + Send,
 ) -> PyResult<Py<PyAny>> {
     let first_raised = RAISED.with_borrow(Vec::len);
-    let result = py.detach(|| {
-        let _entered = Entered::push(&frame);
-        let engine = frame.engine.read_recursive();
-        script(&engine, &frame.ast)
-    });
+    let result = py.detach(|| within(&frame, script));
     let raised = RAISED.with_borrow_mut(|raised| raised.split_off(first_raised));
     match result {
         Ok(value) => values::to_python(py, &value, &frame).map(Bound::unbind),
         Err(err) => Err(errors::eval_error(py, *err, &frame, raised)),
     }
+}
+
+/// Run `script` on the frame's engine, as the innermost script of this thread.
+pub fn within<R>(frame: &Frame, script: impl FnOnce(&rhai::Engine, &AST) -> R) -> R {
+    let _entered = Entered::push(frame);
+    let engine = frame.engine.read_recursive();
+    script(&engine, &frame.ast)
 }
 
 /// The frame of the innermost script running on this thread.

@@ -139,7 +139,7 @@ pub fn to_rhai(obj: &Bound<'_, PyAny>) -> PyResult<Dynamic> {
         return Ok(Dynamic::from_map(map));
     }
     if let Ok(ptr) = obj.cast::<fn_ptr::FnPtr>() {
-        return Ok(Dynamic::from(ptr.get().ptr.clone()));
+        return ptr.get().to_rhai().map(Dynamic::from);
     }
     if let Ok(timestamp) = obj.cast::<Timestamp>() {
         return Ok(Dynamic::from_timestamp(timestamp.get().instant));

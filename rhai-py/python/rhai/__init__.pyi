@@ -76,7 +76,8 @@ class FnPtr:
     """A Rhai function pointer or closure, callable from Python.
 
     It keeps the engine and script it came from alive, and calls the function there: curried and
-    captured values included, with the engine's limits, releasing the GIL while Rhai runs.
+    captured values included, with the engine's limits, releasing the GIL while Rhai runs. Passed
+    back into any script, it still calls the function in its own script.
     """
 
     @property
@@ -96,13 +97,15 @@ class Timestamp:
 class Engine:
     """A Rhai engine: limits, registered Python functions, and a module folder.
 
-    Each limit is off when `None`. `max_expr_depth` is checked when a script is compiled and raises
-    `ParseError`; the others stop a running script with `EvalError` whose `kind` names the limit
-    (`ErrorTooManyOperations`, `ErrorStackOverflow`, `ErrorDataTooLarge`).
+    A limit left `None` is off, but for the two that guard the native stack, which keep Rhai's
+    defaults: 64 call levels, and expressions 64 deep (32 inside functions). `max_expr_depth` is
+    checked when a script is compiled and raises `ParseError`; the others stop a running script with
+    `EvalError` whose `kind` names the limit (`ErrorTooManyOperations`, `ErrorStackOverflow`,
+    `ErrorDataTooLarge`). A limit must be positive.
 
     `import "base" as base;` loads `base.rhai` from `module_dir` and never from outside it; without
-    `module_dir`, from the folder of the importing script's file (for `compile_file`). Imported
-    modules are cached by the engine.
+    `module_dir`, from the folder of the importing script's file (for `compile_file`). The engine
+    loads each module file once and keeps it; an import cycle is an error.
 
     One engine can run scripts from several threads at once; the GIL is released while a script
     runs and taken back for each call into Python.
