@@ -1,10 +1,12 @@
 //! Python functions called from scripts: registered functions and callables passed in as values.
 
+use std::any::TypeId;
+
 use pyo3::exceptions::PyTypeError;
 use pyo3::intern;
 use pyo3::prelude::*;
 use pyo3::types::PyTuple;
-use rhai::{Dynamic, EvalAltResult, FnPtr, NativeCallContext, Position};
+use rhai::{Dynamic, EvalAltResult, FnPtr, ImmutableString, NativeCallContext, Position};
 
 use crate::{calls, values};
 
@@ -47,43 +49,27 @@ pub fn fn_ptr_to(callable: &Bound<'_, PyAny>) -> PyResult<FnPtr> {
     FnPtr::from_fn(name, call).map_err(|err| PyTypeError::new_err(err.to_string()))
 }
 
-/// The arities at which `func` can be called with positional arguments, fewest first.
-pub fn arities(func: &Bound<'_, PyAny>) -> PyResult<std::ops::RangeInclusive<usize>> {
+/// The parameter types of each overload of `func` (see `rhai/_signature.py`).
+pub fn overloads(func: &Bound<'_, PyAny>) -> PyResult<Vec<Vec<TypeId>>> {
     let py = func.py();
-    let inspect = py.import(intern!(py, "inspect"))?;
-    let signature = inspect.call_method1(intern!(py, "signature"), (func,))?;
-    let parameter = inspect.getattr(intern!(py, "Parameter"))?;
-    let positional = [
-        parameter.getattr(intern!(py, "POSITIONAL_ONLY"))?,
-        parameter.getattr(intern!(py, "POSITIONAL_OR_KEYWORD"))?,
-    ];
-    let var_positional = parameter.getattr(intern!(py, "VAR_POSITIONAL"))?;
-    let keyword_only = parameter.getattr(intern!(py, "KEYWORD_ONLY"))?;
-    let empty = parameter.getattr(intern!(py, "empty"))?;
-    let (mut required, mut total) = (0, 0);
-    for param in
-        signature.getattr(intern!(py, "parameters"))?.call_method0(intern!(py, "values"))?.try_iter()?
-    {
-        let param = param?;
-        let kind = param.getattr(intern!(py, "kind"))?;
-        if kind.eq(&var_positional)? {
-            return Err(PyTypeError::new_err(format!(
-                "cannot register {}: a function taking *args has no fixed arity; wrap it in one that has",
-                func.repr()?
-            )));
-        }
-        let has_default = !param.getattr(intern!(py, "default"))?.is(&empty);
-        if kind.eq(&keyword_only)? && !has_default {
-            return Err(PyTypeError::new_err(format!(
-                "cannot register {}: scripts pass arguments by position, and it requires keyword '{}'",
-                func.repr()?,
-                param.getattr(intern!(py, "name"))?
-            )));
-        }
-        if positional.iter().any(|p| kind.eq(p).unwrap_or(false)) {
-            total += 1;
-            required += usize::from(!has_default);
-        }
+    let overloads: Vec<Vec<String>> = py
+        .import(intern!(py, "rhai._signature"))?
+        .call_method1(intern!(py, "overloads"), (func,))?
+        .extract()?;
+    Ok(overloads.iter().map(|types| types.iter().map(|name| type_id(name)).collect()).collect())
+}
+
+fn type_id(rhai_type: &str) -> TypeId {
+    match rhai_type {
+        "bool" => TypeId::of::<bool>(),
+        "int" => TypeId::of::<rhai::INT>(),
+        "float" => TypeId::of::<rhai::FLOAT>(),
+        "string" => TypeId::of::<ImmutableString>(),
+        "blob" => TypeId::of::<rhai::Blob>(),
+        "array" => TypeId::of::<rhai::Array>(),
+        "map" => TypeId::of::<rhai::Map>(),
+        "fn_ptr" => TypeId::of::<FnPtr>(),
+        "timestamp" => TypeId::of::<std::time::Instant>(),
+        _ => TypeId::of::<Dynamic>(),
     }
-    Ok(required..=total)
 }

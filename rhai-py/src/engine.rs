@@ -1,6 +1,5 @@
 //! The `Engine` class: limits, registered Python functions, the module folder, and running scripts.
 
-use std::any::TypeId;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
@@ -73,13 +72,12 @@ impl Engine {
         Ok(Engine { engine: Arc::new(RwLock::new(engine)) })
     }
 
-    /// Make `func` callable from scripts, once per arity its signature accepts.
+    /// Make `func` callable from scripts: one overload per arity, typed by its annotations.
     fn register_fn(&self, py: Python<'_>, name: String, func: Bound<'_, PyAny>) -> PyResult<()> {
-        let overloads: Vec<(usize, Py<PyAny>)> =
-            callbacks::arities(&func)?.map(|arity| (arity, func.clone().unbind())).collect();
+        let overloads: Vec<_> =
+            callbacks::overloads(&func)?.into_iter().map(|types| (types, func.clone().unbind())).collect();
         self.change(py, move |engine| {
-            for (arity, func) in overloads {
-                let types = vec![TypeId::of::<Dynamic>(); arity];
+            for (types, func) in overloads {
                 engine.register_raw_fn(&name, types, move |context, args| {
                     callbacks::call_python(&func, args, context.call_position())
                 });

@@ -1,6 +1,7 @@
 """Registered Python functions, overloads, method-call style, function pointers and closures."""
 
 import gc
+import typing
 
 import pytest
 import rhai
@@ -246,3 +247,63 @@ def test_registered_function_called_from_script_function_and_closure():
     engine = rhai.Engine()
     engine.register_fn("twice", lambda x: x * 2)
     assert engine.eval("fn f(x) { twice(x) + 1 } let g = |x| f(x).twice(); g.call(3)") == 14
+
+
+def test_annotated_parameters_select_by_rhai_type():
+    engine = rhai.Engine()
+
+    def describe_int(x: int) -> str:
+        return f"int {x}"
+
+    def describe_str(x: str) -> str:
+        return f"str {x}"
+
+    def describe_pair(x: list[int], y: dict) -> str:
+        return f"pair {len(x)} {sorted(y)}"
+
+    engine.register_fn("describe", describe_int)
+    engine.register_fn("describe", describe_str)
+    engine.register_fn("describe", describe_pair)
+    assert engine.eval("describe(4)") == "int 4"
+    assert engine.eval('describe("a")') == "str a"
+    assert engine.eval("describe([1, 2], #{b: 1, a: 2})") == "pair 2 ['a', 'b']"
+    with pytest.raises(rhai.EvalError) as info:
+        engine.eval("describe(1.5)")
+    assert info.value.kind == "ErrorFunctionNotFound"
+    assert "describe (f64)" in info.value.message
+
+
+def test_annotations_tell_closures_from_values():
+    engine = rhai.Engine()
+    engine.register_fn("check", lambda value, code: value == code)
+
+    def check_with(value: int, predicate: rhai.FnPtr) -> bool:
+        return predicate(value)
+
+    def check_code(value: int, code: int) -> bool:
+        return value == code
+
+    engine.register_fn("check", check_with)
+    engine.register_fn("check", check_code)
+    assert engine.eval("check(204, |c| c >= 200)") is True
+    assert engine.eval("check(204, 200)") is False
+    assert engine.eval('check(204, "other")') is False
+
+
+def test_unions_and_any_take_any_value():
+    engine = rhai.Engine()
+
+    def maybe(x: int | None, y: typing.Any) -> str:
+        return f"{x!r} {y!r}"
+
+    engine.register_fn("maybe", maybe)
+    assert engine.eval('maybe((), "s")') == "None 's'"
+    assert engine.eval("maybe(1, [])") == "1 []"
+
+
+def test_annotation_no_rhai_value_has_is_refused():
+    def takes_set(x: set) -> None:
+        return None
+
+    with pytest.raises(TypeError, match="parameter 'x' is annotated"):
+        rhai.Engine().register_fn("f", takes_set)

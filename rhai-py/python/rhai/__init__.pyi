@@ -127,10 +127,17 @@ class Engine:
         """Make `func` callable from scripts as `name(a, b)` and as `a.name(b)`.
 
         The arity comes from the signature: a function with default values is registered once per
-        arity it accepts. Registering the same name with another arity adds an overload; with the
-        same arity, replaces it. An exception raised by `func` is a Rhai runtime error that the
-        script can `catch` (its value is `"ExceptionType: message"`); uncaught, it reaches the
-        caller as `EvalError` whose `__cause__` is the original exception.
+        arity it accepts. Annotated parameters take only values of their Rhai type, as functions
+        registered in Rust do: `def f(name: str)` is "Function not found: f (i64)" for `f(42)`.
+        The annotations that select a type are `bool`, `int`, `float`, `str`, `bytes`, `list`,
+        `dict` (generics such as `list[str]` by their origin), `FnPtr` and `Timestamp`;
+        unannotated parameters, `Any`, `object` and unions take any value; any other annotation
+        is a `TypeError` here. Registering the same name with other parameter types adds an
+        overload; with the same types, replaces it.
+
+        An exception raised by `func` is a Rhai runtime error that the script can `catch` (its
+        value is `"ExceptionType: message"`); uncaught, it reaches the caller as `EvalError` whose
+        `__cause__` is the original exception.
         """
     def on_print(self, func: Callable[[str], Any] | None) -> None:
         """Send what scripts `print` to `func` (`None`: back to standard output)."""
