@@ -69,13 +69,11 @@ pub fn raise_in_script(py: Python<'_>, err: PyErr) -> ImmutableString {
     text
 }
 
+/// What a script sees of a Python exception: its message, or its class name if it has none.
 fn describe(py: Python<'_>, err: &PyErr) -> String {
-    let name = err.get_type(py).name().map_or_else(|_| "Exception".to_owned(), |n| n.to_string());
-    let value = err.value(py).str().map_or_else(|_| String::new(), |s| s.to_string());
-    if value.is_empty() {
-        name
-    } else {
-        format!("{name}: {value}")
+    match err.value(py).str().map(|text| text.to_string()) {
+        Ok(text) if !text.is_empty() => text,
+        _ => err.get_type(py).name().map_or_else(|_| "Exception".to_owned(), |name| name.to_string()),
     }
 }
 

@@ -129,9 +129,10 @@ class MyError(Exception):
 @pytest.mark.parametrize(
     ("exc", "caught"),
     [
-        (ValueError("bad input"), "ValueError: bad input"),
-        (KeyError("k"), "KeyError: 'k'"),
-        (MyError("oops"), "MyError: oops"),
+        (ValueError("bad input"), "bad input"),
+        (KeyError("k"), "'k'"),
+        (MyError("oops"), "oops"),
+        (MyError(), "MyError"),
     ],
 )
 def test_python_exception_is_catchable_in_script(exc, caught):
@@ -197,7 +198,7 @@ def test_python_exception_in_callable_passed_to_script():
         engine.call_fn(ast, "apply", fail, 1)
     assert info.value.__cause__ is exc
     safe = engine.compile("fn safe(f, x) { let r = (); try { f.call(x); } catch (e) { r = e; } r }")
-    assert engine.call_fn(safe, "safe", fail, 1) == "LookupError: nothing here"
+    assert engine.call_fn(safe, "safe", fail, 1) == "nothing here"
 
 
 def test_nested_eval_error_is_the_cause():
@@ -218,7 +219,6 @@ def test_nested_eval_error_is_the_cause():
     assert info.value.__cause__ is inner_errors[0]
     assert info.value.__cause__.value == "inner problem"
     caught = engine.eval("let r = (); try { nested(); } catch (e) { r = e; } r")
-    assert caught.startswith("EvalError: ")
     assert "inner problem" in caught
 
 

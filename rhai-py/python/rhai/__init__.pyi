@@ -135,8 +135,9 @@ class Engine:
         is a `TypeError` here. Registering the same name with other parameter types adds an
         overload; with the same types, replaces it.
 
-        An exception raised by `func` is a Rhai runtime error that the script can `catch` (its
-        value is `"ExceptionType: message"`); uncaught, it reaches the caller as `EvalError` whose
+        An exception raised by `func` is a Rhai runtime error that the script can `catch`, as
+        errors of functions registered in Rust are: its value is `str(exception)` (the exception's
+        class name when that is empty). Uncaught, it reaches the caller as `EvalError` whose
         `__cause__` is the original exception.
         """
     def on_print(self, func: Callable[[str], Any] | None) -> None:
