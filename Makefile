@@ -5,6 +5,7 @@ PYTHON ?= python3
 VENV := .venv
 BIN := $(abspath $(VENV))/bin
 RHAI_SOURCES := rhai-py/Cargo.toml rhai-py/Cargo.lock rhai-py/pyproject.toml $(wildcard rhai-py/src/*.rs)
+TERA_SOURCES := tera-py/Cargo.toml tera-py/Cargo.lock tera-py/pyproject.toml $(wildcard tera-py/src/*.rs)
 
 .PHONY: install test lint demo clean
 
@@ -22,7 +23,11 @@ $(VENV)/.rhai: $(VENV)/.maturin $(RHAI_SOURCES)
 	cd rhai-py && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.rhai pyproject.toml
+$(VENV)/.tera: $(VENV)/.maturin $(TERA_SOURCES)
+	cd tera-py && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.rhai $(VENV)/.tera pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	touch $@
 
@@ -30,6 +35,7 @@ lint: install
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
 	cargo fmt --manifest-path rhai-py/Cargo.toml --check
+	cargo fmt --manifest-path tera-py/Cargo.toml --check
 
 test: lint
 	$(BIN)/pytest
@@ -38,4 +44,4 @@ demo: install
 	$(BIN)/python examples/rhai_demo/run.py
 
 clean:
-	rm -rf $(VENV) rhai-py/target rhai-py/python/rhai/*.so
+	rm -rf $(VENV) rhai-py/target rhai-py/python/rhai/*.so tera-py/target tera-py/python/tera/*.so
