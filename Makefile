@@ -27,8 +27,9 @@ $(VENV)/.tera: $(VENV)/.maturin $(TERA_SOURCES)
 	cd tera-py && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.rhai $(VENV)/.tera pyproject.toml
+$(VENV)/.installed: $(VENV)/.rhai $(VENV)/.tera pyproject.toml examples/python_protocol/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
+	$(BIN)/pip install --quiet -e examples/python_protocol
 	touch $@
 
 lint: install

@@ -69,7 +69,7 @@ class AST:
     def source(self) -> str | None:
         """The source name: the file path for `compile_file`, the `name` given to `compile`."""
     def functions(self) -> list[FnInfo]:
-        """The script functions defined at the top level of this script, in source order."""
+        """The script functions defined at the top level of this script, sorted by name and arity."""
 
 @final
 class FnPtr:
