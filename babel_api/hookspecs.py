@@ -34,7 +34,8 @@ def capabilities(engine: Engine) -> list[str]:
     """Names of the operations and custom methods this plugin answers.
 
     The host polls only the metrics listed here (`height`, `block_age`, `consensus`, `apr`, `jailed`,
-    `jailed_reason`) and offers the rest as methods of `bv node run`. Results of all plugins are merged.
+    `jailed_reason`, `sqd_name`) and offers the rest as methods of `bv node run`. Results of all plugins
+    are merged.
     """
 
 
@@ -110,6 +111,11 @@ def jailed(engine: Engine) -> bool | None:
 @hookspec(firstresult=True)
 def jailed_reason(engine: Engine) -> str | None:
     """Why the node is jailed."""
+
+
+@hookspec(firstresult=True)
+def sqd_name(engine: Engine) -> str | None:
+    """The node's name in the SQD network, for protocols that have one."""
 
 
 @hookspec(firstresult=True)

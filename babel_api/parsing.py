@@ -8,8 +8,12 @@ opaque value to scripts and one of them could not be called at all; these return
 import datetime
 import email.utils
 import json
+import re
 import time
 from typing import Any
+
+# A date, and a time with an optional offset: one without is refused later, for naming no moment.
+_RFC3339 = re.compile(r"\d{4}-\d{2}-\d{2}([Tt ]\d{2}:\d{2}:\d{2}(\.\d+)?([Zz]|[+-]\d{2}:\d{2})?)?")
 
 # Rhai integers are 64-bit signed; a JSON number outside that range arrives as a float.
 _INT_RANGE = range(-(2**63), 2**63)
@@ -18,12 +22,17 @@ _INT_RANGE = range(-(2**63), 2**63)
 def parse_json(text: str) -> Any:
     """Parse JSON text; `null` is `()`, integers outside the 64-bit range become floats."""
     try:
-        value = json.loads(text)
+        value = json.loads(text, parse_constant=_refuse_constant)
     except json.JSONDecodeError as error:
         raise ValueError(
             f"parse_json: invalid JSON at line {error.lineno} column {error.colno}: {error.msg}"
         ) from None
     return _fit_integers(value)
+
+
+def _refuse_constant(name: str) -> None:
+    # Python's reader takes NaN and Infinity, which JSON does not have.
+    raise json.JSONDecodeError(f"{name} is not JSON", name, 0)
 
 
 def _fit_integers(value: Any) -> Any:
@@ -63,8 +72,12 @@ def system_time() -> int:
 
 def parse_rfc3339(text: str) -> int:
     """Unix seconds of an RFC 3339 timestamp such as `2024-05-01T12:00:00Z`."""
+    # fromisoformat takes much of ISO 8601 that RFC 3339 does not (week dates, basic format, ...).
+    stripped = text.strip()
     try:
-        moment = datetime.datetime.fromisoformat(text.strip())
+        if not _RFC3339.fullmatch(stripped):
+            raise ValueError(stripped)
+        moment = datetime.datetime.fromisoformat(stripped.upper())
     except ValueError:
         raise ValueError(f"parse_rfc3339: {text!r} is not an RFC 3339 timestamp") from None
     return _unix_seconds("parse_rfc3339", text, moment)
@@ -76,6 +89,9 @@ def parse_rfc2822(text: str) -> int:
         moment = email.utils.parsedate_to_datetime(text)
     except (TypeError, ValueError):
         raise ValueError(f"parse_rfc2822: {text!r} is not an RFC 2822 timestamp") from None
+    if moment.tzinfo is None and text.rstrip().endswith("-0000"):
+        # RFC 2822 §3.3: -0000 is UTC, from a sender that does not know its local zone.
+        moment = moment.replace(tzinfo=datetime.UTC)
     return _unix_seconds("parse_rfc2822", text, moment)
 
 

@@ -38,7 +38,22 @@ _ANSWER_TYPES: dict[str, tuple[type, str]] = {
     "apr": (float, "a float"),
     "jailed": (bool, "a bool"),
     "jailed_reason": (str, "a string"),
+    "sqd_name": (str, "a string"),
 }
+
+
+class Nothing:
+    """What a plugin function that ran returned when it returned nothing (Rhai's `()`).
+
+    pluggy takes None to mean "not implemented here", so a function that ran answers this instead:
+    an answer, and a wrong one for every operation that expects a value.
+    """
+
+    def __repr__(self) -> str:
+        return "()"
+
+
+NOTHING = Nothing()
 
 
 class Defaults:
@@ -154,6 +169,9 @@ class ProtocolPlugin:
     def jailed_reason(self) -> str:
         return self._checked("jailed_reason")
 
+    def sqd_name(self) -> str:
+        return self._checked("sqd_name")
+
     def call_custom_method(self, name: str, param: str) -> str:
         """Run a protocol-specific method; its result must be a string."""
         answer = self.hook.call_custom_method(engine=self.engine, name=name, param=param)
@@ -191,7 +209,18 @@ def _saved_config(engine: Engine) -> PluginConfig | None:
 
 def _describe(value: Any) -> str:
     """A script value for an error message: its kind and a short rendering."""
-    kinds = {type(None): "()", bool: "a bool", int: "an integer", float: "a float", str: "a string"}
+    kinds = {
+        type(None): "()",
+        Nothing: "()",
+        bool: "a bool",
+        int: "an integer",
+        float: "a float",
+        str: "a string",
+    }
     kind = kinds.get(type(value), type(value).__name__)
     text = repr(value)
-    return kind if value is None else f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+    return (
+        kind
+        if value is None or value is NOTHING
+        else f"{kind} {text if len(text) <= 60 else text[:57] + '...'}"
+    )

@@ -19,7 +19,7 @@ import rhai
 from babel_api.engine import Engine
 from babel_api.errors import PluginError
 from babel_api.hookspecs import hookimpl
-from babel_api.plugin import ProtocolPlugin
+from babel_api.plugin import NOTHING, ProtocolPlugin
 from babel_api.plugin_config import PluginConfig
 from babel_api.rhai_functions import HostFunctions
 
@@ -59,11 +59,15 @@ class RhaiPlugin:
             self.arities.setdefault(function.name, set()).add(len(function.params))
 
     def call(self, name: str, *args: Any) -> Any:
-        """Call the script function `name`, its top level run first; errors name the function."""
+        """Call the script function `name`, its top level run first; errors name the function.
+
+        A function that returns `()` answers `NOTHING`: it ran, so its hook is implemented.
+        """
         try:
-            return self.script_engine.call_fn(self.ast, name, *args)
+            result = self.script_engine.call_fn(self.ast, name, *args)
         except rhai.RhaiError as error:
             raise PluginError(f"Rhai function '{name}' returned error: {error}") from error
+        return NOTHING if result is None else result
 
     def answer(self, name: str) -> Any:
         """The result of the zero-argument script function `name`, or None when the script has none."""
@@ -134,6 +138,10 @@ class RhaiPlugin:
     @hookimpl
     def jailed_reason(self) -> Any:
         return self.answer("jailed_reason")
+
+    @hookimpl
+    def sqd_name(self) -> Any:
+        return self.answer("sqd_name")
 
     @hookimpl
     def call_custom_method(self, name: str, param: str) -> Any:
