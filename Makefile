@@ -7,7 +7,7 @@ BIN := $(abspath $(VENV))/bin
 RHAI_SOURCES := rhai-py/Cargo.toml rhai-py/Cargo.lock rhai-py/pyproject.toml $(wildcard rhai-py/src/*.rs)
 TERA_SOURCES := tera-py/Cargo.toml tera-py/Cargo.lock tera-py/pyproject.toml $(wildcard tera-py/src/*.rs)
 
-.PHONY: install test lint demo clean
+.PHONY: install test lint demo clean protos
 
 install: $(VENV)/.installed
 
@@ -40,6 +40,11 @@ lint: install
 
 test: lint
 	$(BIN)/pytest
+
+# The generated gRPC modules are committed; tests/agent/test_protos_fresh.py fails when they are stale.
+protos: install
+	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
+		blockvisor_core/protos/*.proto
 
 demo: install
 	$(BIN)/python examples/rhai_demo/run.py

@@ -18,7 +18,7 @@ from typing import Any, ClassVar
 
 import attrs
 
-from babel_api.shapes import Int32, JsonShape, UInt16, UInt32, UInt64, valid_variant
+from babel_api.shapes import OMIT_IF_NONE, Int32, JsonShape, UInt16, UInt32, UInt64, valid_variant
 
 
 class PosixSignal(JsonShape, enum.StrEnum):
@@ -257,11 +257,15 @@ class JobStatus(JsonShape):
 
 @attrs.frozen
 class JobProgress(JsonShape):
-    """Progress reported by a transfer job, e.g. chunks done of all chunks."""
+    """Progress reported by a transfer job: chunks done of all chunks, and for transfers the bytes done
+    of all bytes and the current rate (absent from the original's files, and ignored by it)."""
 
     total: UInt32 = 0
     current: UInt32 = 0
     message: str = ""
+    bytes_total: UInt64 | None = attrs.field(default=None, metadata={OMIT_IF_NONE: True})
+    bytes_current: UInt64 | None = attrs.field(default=None, metadata={OMIT_IF_NONE: True})
+    bytes_per_second: float | None = attrs.field(default=None, metadata={OMIT_IF_NONE: True})
 
     def __str__(self) -> str:
         percent = self.current * 100 / self.total if self.total else 0.0

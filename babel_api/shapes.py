@@ -27,6 +27,10 @@ from typing import Annotated, Any, Self
 
 import attrs
 
+#: attrs field metadata: leave the field out of the plain form when it is None. For fields this project
+#: adds to the original's shapes, so that files and maps stay exactly the original's when they are unused.
+OMIT_IF_NONE = "omit_if_none"
+
 
 class ShapeError(ValueError):
     """A value does not have the shape its type expects. `path` names the place (`services[1].name`)."""
@@ -171,7 +175,11 @@ def unstructure(obj: Any) -> Any:
             kind_field, payload_field = attrs.fields(type(obj))
             kind, payload = getattr(obj, kind_field.name), getattr(obj, payload_field.name)
             return kind if payload is None else {kind: unstructure(payload)}
-        return {field.name: unstructure(getattr(obj, field.name)) for field in attrs.fields(type(obj))}
+        return {
+            field.name: unstructure(getattr(obj, field.name))
+            for field in attrs.fields(type(obj))
+            if not (field.metadata.get(OMIT_IF_NONE) and getattr(obj, field.name) is None)
+        }
     if isinstance(obj, list | tuple):
         return [unstructure(item) for item in obj]
     if isinstance(obj, dict):

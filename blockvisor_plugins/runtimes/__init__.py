@@ -1,0 +1,1 @@
+"""Node runtimes: how a node's processes are isolated (or not) and reached."""
