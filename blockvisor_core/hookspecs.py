@@ -15,10 +15,17 @@ from babel_api.models import NodeEnv
 from blockvisor_core.archive_store import ArchiveStore
 from blockvisor_core.job_kinds import ArchiveApi, JobKind
 from blockvisor_core.node_access import NodeAccess
+from blockvisor_core.runtime import Runtime
 
 PROJECT = "blockvisor"
 hookspec = pluggy.HookspecMarker(PROJECT)
 hookimpl = pluggy.HookimplMarker(PROJECT)
+
+
+@hookspec
+def node_runtimes() -> list[Runtime]:
+    """The runtimes a plugin provides. The host's config names the one to use; by default the first
+    available of apptainer, bwrap and process."""
 
 
 @hookspec(firstresult=True)
