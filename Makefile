@@ -27,7 +27,14 @@ $(VENV)/.tera: $(VENV)/.maturin $(TERA_SOURCES)
 	cd tera-py && VIRTUAL_ENV=$(abspath $(VENV)) $(BIN)/maturin develop --release --quiet
 	touch $@
 
-$(VENV)/.installed: $(VENV)/.rhai $(VENV)/.tera pyproject.toml examples/python_protocol/pyproject.toml
+# The host tools of the bwrap runtime and its tests (bubblewrap; ip from iproute2), installed with apt
+# where missing. `.ci/run` installs bubblewrap too.
+$(VENV)/.system: | $(BIN)/python
+	command -v bwrap >/dev/null || (apt-get update -qq && apt-get install -y -qq bubblewrap)
+	command -v ip >/dev/null || (apt-get update -qq && apt-get install -y -qq iproute2)
+	touch $@
+
+$(VENV)/.installed: $(VENV)/.system $(VENV)/.rhai $(VENV)/.tera pyproject.toml examples/python_protocol/pyproject.toml
 	$(BIN)/pip install --quiet -e '.[dev]'
 	$(BIN)/pip install --quiet -e examples/python_protocol
 	touch $@
@@ -46,8 +53,10 @@ protos: install
 	$(BIN)/python -m grpc_tools.protoc -I . --python_out=. --pyi_out=. --grpc_python_out=. \
 		blockvisor_core/protos/*.proto
 
+# Starts the daemon under ./.demo, creates and starts the example node, and shows its height rising;
+# `make demo ARGS=--once` prints once, stops everything and exits.
 demo: install
-	$(BIN)/python examples/rhai_demo/run.py
+	$(BIN)/python node_images/example/demo.py $(ARGS)
 
 clean:
 	rm -rf $(VENV) rhai-py/target rhai-py/python/rhai/*.so tera-py/target tera-py/python/tera/*.so

@@ -31,8 +31,10 @@ class NodeSpec:
 
     `node_dir` is the node's folder on the host (its state, the agent's socket, `var/lib/babel`);
     `rootfs` is what the node's root file system is made from: a folder, a tarball (`.tar`, `.tar.gz`),
-    or None for a read-only view of the host's system folders (development images); `data_dir` holds
-    the node's data and is mounted at the node's `data_mount_point` (`/blockjoy`).
+    or None for a read-only view of the host's system folders (development images); `container_uri` is
+    what the apptainer runtime builds its sandbox from instead (`docker://...`, `docker-daemon://...`,
+    a SIF file or sandbox folder; None: `rootfs`, which must then be a folder); `data_dir` holds the
+    node's data and is mounted at the node's `data_mount_point` (`/blockjoy`).
     """
 
     id: str
@@ -40,6 +42,7 @@ class NodeSpec:
     node_dir: Path
     rootfs: Path | None
     data_dir: Path
+    container_uri: str | None = None
     data_mount_point: str = "/blockjoy"
     cpus: int = 0
     memory_mb: int = 0
