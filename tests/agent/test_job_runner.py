@@ -7,9 +7,12 @@ import re
 import threading
 from pathlib import Path
 
+import pluggy
 import pytest
 
 from babel_api.models import JobConfig, JobStatus, JobType, NodeEnv, RestartConfig, RestartPolicy
+from blockvisor_core import hookspecs
+from blockvisor_core.agent import runner as runner_module
 from blockvisor_core.agent.restarts import Restarts
 from blockvisor_core.agent.runner import EVENT_LIFETIME, MAX_EVENTS, JobEvents, JobRunner, LogFile
 from blockvisor_core.files import write_atomic
@@ -240,10 +243,13 @@ def test_events_a_day_old_are_dropped(tmp_path):
 
 
 @pytest.mark.parametrize("kind", ["download", "upload"])
-def test_job_kinds_without_a_plugin_finish_with_a_clear_message(tmp_path, kind):
+def test_job_kinds_without_a_plugin_finish_with_a_clear_message(tmp_path, kind, monkeypatch):
     frozen = Frozen()
     runner = job_runner(tmp_path, "true", frozen, restart=RestartPolicy.never())
     runner.config = JobConfig(job_type=getattr(JobType, kind)(), restart=RestartPolicy.never())
+    without_plugins = pluggy.PluginManager(hookspecs.PROJECT)
+    without_plugins.add_hookspecs(hookspecs)
+    monkeypatch.setattr(runner_module, "plugin_manager", lambda: without_plugins)
     runner.run()
     assert JobStatus.from_json(json.loads(runner.folder.status.read_text())) == JobStatus.finished(
         None, f"job 'job_name': no installed plugin runs '{kind}' jobs"
