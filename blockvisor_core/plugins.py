@@ -13,7 +13,7 @@ import pluggy
 from blockvisor_core import hookspecs
 
 #: The plugins that ship with BlockVisor, registered like any other.
-DEFAULT_PLUGINS = ("blockvisor_plugins.runtimes.process",)
+DEFAULT_PLUGINS = ("blockvisor_plugins.runtimes", "blockvisor_plugins.snapshots")
 
 #: The entry point group of third-party host plugins.
 ENTRY_POINT_GROUP = "blockvisor"
