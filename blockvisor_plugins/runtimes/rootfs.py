@@ -79,13 +79,24 @@ def prepare(target: Path, source: Path | None, extra_folders: tuple[str, ...] = 
             raise RootfsError(f"rootfs {source}: no such folder or tarball")
         _remove_devices(partial)
         for folder in extra_folders:
-            (partial / folder.strip("/")).mkdir(parents=True, exist_ok=True)
+            _make_folder(partial, folder)
         shutil.rmtree(target, ignore_errors=True)
         partial.rename(target)
     except BaseException:
         shutil.rmtree(partial, ignore_errors=True)
         raise
     return kind
+
+
+def _make_folder(root: Path, node_path: str) -> None:
+    """Create the folder `node_path` in `root`, replacing any link on the way: a mount point the
+    runtime needs (`/blockjoy`) must not lead elsewhere, least of all out of the root."""
+    path = root
+    for part in Path(node_path.strip("/")).parts:
+        path = path / part
+        if path.is_symlink() or (path.exists() and not path.is_dir()):
+            path.unlink()
+        path.mkdir(exist_ok=True)
 
 
 def remove(target: Path) -> None:

@@ -68,5 +68,6 @@ def test_calls_and_jobs_run_inside_the_node(agent):
     listing = client.run_sh(f"cat /proc/{inside_pid}/cmdline | tr '\\0' ' '").stdout
     assert listing.strip() == "sleep 1000"
     client.stop_job("service")
-    assert client.run_sh(f"test -e /proc/{inside_pid} || echo gone").stdout.strip() == "gone"
+    gone = f"test -e /proc/{inside_pid} || echo gone"
+    wait_until(lambda: client.run_sh(gone).stdout.strip() == "gone", "the service to stop")
     assert os.path.exists(node.node_dir / "var/lib/babel/jobs/service")

@@ -122,3 +122,10 @@ def test_the_host_view_is_a_skeleton_of_the_nodes_own(tmp_path):
     assert "/etc/shadow" not in binds and "/root" not in binds and "/home" not in binds
     if Path("/bin").is_symlink():
         assert os.readlink(target / "bin") == os.readlink("/bin")
+
+
+def test_a_mount_point_that_is_a_link_is_replaced_by_a_folder(tmp_path):
+    source = tarball(tmp_path / "root.tar", (entry("blockjoy", tarfile.SYMTYPE, linkname="/etc"), None))
+    target = tmp_path / "rootfs"
+    rootfs.prepare(target, source, ("/blockjoy",))
+    assert (target / "blockjoy").is_dir() and not (target / "blockjoy").is_symlink()
