@@ -566,7 +566,7 @@ def error_chain(error: BaseException) -> str:
     messages = []
     while error is not None:
         messages.append(str(error) or type(error).__name__)
-        error = error.__cause__ or error.__context__
+        error = error.__cause__ or (None if error.__suppress_context__ else error.__context__)
     return ": ".join(messages)
 
 

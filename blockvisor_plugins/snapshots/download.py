@@ -21,6 +21,7 @@ import resource
 import threading
 import time
 from collections.abc import Iterable
+from pathlib import PurePosixPath
 
 import attrs
 import zstandard
@@ -310,6 +311,12 @@ def _raise_open_file_limit() -> None:
 
 
 def download_job(ctx: JobContext, settings: Settings | None = None) -> None:
-    """One attempt at the download job of `ctx`; returns when every chunk is in, raises when it failed."""
+    """One attempt at the download job of `ctx`; returns when every chunk is in, raises when it failed.
+
+    Protocol data that is already there (its lock exists) is never downloaded over (spec §2.7).
+    """
+    lock = ctx.access.host_path(PurePosixPath(ctx.node_env.data_mount_point) / ".protocol_data.lock")
+    if lock.exists():
+        return
     options = ctx.config.job_type.data
     Download(ctx, (settings or Settings()).with_options(options)).run()

@@ -22,7 +22,9 @@ from snapshot_support import (
 )
 
 from babel_api.archive import Chunk, DownloadMetadata
-from babel_api.models import Compression, JobType
+from babel_api.models import Compression, JobConfig, JobType, NodeEnv, RestartPolicy
+from blockvisor_core.job_kinds import JobContext
+from blockvisor_core.node_access import NodeAccess
 from blockvisor_plugins.snapshots import sigv4
 from blockvisor_plugins.snapshots.checksums import EMPTY
 from blockvisor_plugins.snapshots.download import download_job
@@ -404,3 +406,28 @@ def test_a_stopped_download_reports_it_was_interrupted(nodes, store):
     with fails_with("download interrupted"):
         download_job(ctx, SMALL)
     assert not (node.meta / "download.chunks").exists()
+
+
+def test_protocol_data_already_present_is_never_downloaded_over(tmp_path):
+    """Spec §2.7: the download job finishes at once when the protocol-data lock exists."""
+    data = tmp_path / "data"
+    (data / "protocol_data").mkdir(parents=True)
+    (data / ".protocol_data.lock").touch()
+    (data / "protocol_data" / "kept").write_text("local state")
+
+    class NoArchive:
+        def __getattr__(self, name):
+            raise AssertionError(f"the archive was asked for {name}")
+
+    context = JobContext(
+        name="download",
+        config=JobConfig(job_type=JobType.download(), restart=RestartPolicy.never()),
+        node_env=NodeEnv(data_mount_point=str(data), protocol_data_path=str(data / "protocol_data")),
+        access=NodeAccess(cwd=str(tmp_path), mounts={str(tmp_path): tmp_path}),
+        job_dir=tmp_path / "job",
+        archive=NoArchive(),
+        stop=threading.Event(),
+        report_progress=lambda progress: None,
+    )
+    download_job(context)
+    assert (data / "protocol_data" / "kept").read_text() == "local state"
