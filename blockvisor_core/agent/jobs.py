@@ -129,18 +129,37 @@ class JobsManager:
             self._startup(node_env)
 
     def shutdown(self, force: bool) -> None:
-        """Stop supervising and refuse further changes. With `force`, stop every running job as well (in
-        parallel, each within its shutdown timeout); its status stays `running` in memory but is not saved,
-        so the next agent starts it again. Without, runners keep running for the next agent to adopt."""
+        """Stop supervising and refuse further changes. Without `force`, runners keep running for the next
+        agent to adopt. With `force` (a node stop), stop every running job as well, in parallel, each
+        within its shutdown timeout.
+
+        A stop the operator asked for is not a crash: each job that should run (its runner stopped here,
+        or awaiting its restart after a crash) is saved `pending` on its `needs` and `wait_for`, as
+        `start()` leaves it, so the next agent starts it as usual, without counting a restart or logging
+        that its runner ended unexpectedly (which it does for a running job without a status file). A
+        runner that reached a final status just before the stop keeps it."""
         with self._lock:
             self._shut_down = True
             halting = [job for job in self._jobs.values() if job.pid is not None and not job.stopping]
             for job in halting if force else []:
                 job.stopping = True
+            # Crashed jobs whose restart the manager scheduled (their crash is counted already).
+            retrying = [
+                job
+                for job in self._jobs.values()
+                if job.pid is None and not job.stopping and job.retry_at is not None
+            ]
         self._wake()
         if not force:
             return
         errors: list[str] = []
+
+        def to_run_again(job: _Job) -> None:
+            """Under the lock: save the stopped job as pending, for the next agent to start it."""
+            try:
+                self._set_status(job, JobStatus.pending(job.config.waiting_for()))
+            except AgentError as error:
+                errors.append(str(error))
 
         def halt(job: _Job) -> None:
             try:
@@ -149,8 +168,21 @@ class JobsManager:
                 errors.append(str(error))
             with self._lock:
                 job.stopping = False
-                if job.pid is None:
-                    job.status, job.status_ns = JobStatus.running(), self._now_ns()
+                if job.pid is not None:
+                    return
+                try:
+                    final = job.folder.read_status()
+                except (OSError, ValueError):
+                    final = None
+                if final is not None and final.kind in ("finished", "stopped"):
+                    with contextlib.suppress(OSError):
+                        job.status, job.status_ns = final, job.folder.status.stat().st_mtime_ns
+                else:
+                    to_run_again(job)
+
+        with self._lock:
+            for job in retrying:
+                to_run_again(job)
 
         threads = [threading.Thread(target=halt, args=(job,), name=f"stop {job.name}") for job in halting]
         for thread in threads:

@@ -498,8 +498,54 @@ def test_graceful_and_forced_shutdown(node):
     adopting = node.manager()
     adopting.shutdown(force=True)
     assert gone(runner)
-    assert node.status(adopting, "job") == "running"
-    assert not (node.jobs_dir / "job/status.json").exists()
+    # Stopped to run again: the next agent starts it (see the tests below).
+    assert node.status(adopting, "job") == {"pending": {"waiting_for": []}}
+    assert node.saved_status("job") == {"pending": {"waiting_for": []}}
+
+
+def test_jobs_stopped_by_a_forced_shutdown_start_again_without_a_crash(node):
+    """A node stop (`shutdown_babel(force=True)`) then start: the service runs again, with restart count 0
+    and no crash logged, once what it needs is done; a finished job stays finished."""
+    manager = node.manager()
+    runs = node.root / "runs"
+    manager.create("init", sh(f"echo run >> {runs}"))
+    service = sh(f"sleep 30 # {node.root}", restart=ALWAYS, needs=["init"])
+    manager.create("service", service)
+    manager.start("init")
+    manager.start("service")
+    wait_until(lambda: (node.jobs_dir / "service/script.pid").exists(), what="the service started")
+    runner = node.runner_pid("service")
+    manager.shutdown(force=True)
+    assert gone(runner)
+    assert node.saved_status("service") == {"pending": {"waiting_for": ["init"]}}
+
+    restarted = node.manager()
+    wait_until(lambda: node.runner_pid("service") not in (None, runner), what="the service again")
+    info = restarted.info("service")
+    assert (info.status, info.restart_count, info.logs) == (JobStatus.running(), 0, [])
+    assert node.status(restarted, "init") == {"finished": {"exit_code": 0, "message": ""}}
+    assert runs.read_text() == "run\n"
+
+
+def test_a_job_awaiting_its_restart_is_not_counted_again_after_a_forced_shutdown(node):
+    """A crash is counted once: a forced shutdown during the backoff leaves the job pending, not crashed."""
+    slow = RestartPolicy.always(RestartConfig(backoff_timeout_ms=60_000, backoff_base_ms=60_000))
+    manager = node.manager()
+    manager.create("service", sh(f"sleep 30 # {node.root}", restart=slow))
+    manager.start("service")
+    script_pid = node.jobs_dir / "service/script.pid"
+    wait_until(script_pid.exists, what="the service started")
+    runner = node.runner_pid("service")
+    os.kill(runner, signal.SIGKILL)
+    wait_until(lambda: manager.info("service").restart_count == 1, what="the crash noticed")
+    manager.shutdown(force=True)
+    assert node.saved_status("service") == {"pending": {"waiting_for": []}}
+
+    restarted = node.manager()
+    wait_until(lambda: node.runner_pid("service") not in (None, runner), what="the service again")
+    info = restarted.info("service")
+    assert (info.status, info.restart_count) == (JobStatus.running(), 1)
+    assert sum("ended unexpectedly" in entry for entry in info.logs) == 1
 
 
 def test_old_events_leave_the_job_info(node):

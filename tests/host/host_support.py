@@ -178,13 +178,46 @@ def wait_until(condition, timeout: float = 10.0, what: str = "the condition") ->
         time.sleep(0.1)
 
 
+def root_processes(root: Path) -> dict[int, str]:
+    """The live processes of the sandbox `root` (this one aside), by pid, with their command lines: those
+    naming the root on their command line (agents, job runners, services of the process runtime), run
+    with `BV_ROOT` set to it (a daemon `bv start` started) or working in a folder inside it, and every
+    descendant of those (what runs in a bwrap node, which names no host path)."""
+    variable = f"BV_ROOT={root}\0".encode()
+    commands: dict[int, str] = {}
+    parents: dict[int, int] = {}
+    found: set[int] = set()
+    for entry in Path("/proc").iterdir():
+        pid = int(entry.name) if entry.name.isdigit() else 0
+        if pid in (0, os.getpid()) or not alive(pid):
+            continue
+        with contextlib.suppress(OSError, IndexError, ValueError):
+            parents[pid] = int((entry / "stat").read_text().rsplit(")", 1)[1].split()[1])
+            cmdline = (entry / "cmdline").read_bytes()
+            commands[pid] = cmdline.replace(b"\0", b" ").decode(errors="replace").strip()
+            cwd = ""
+            with contextlib.suppress(OSError):
+                cwd = os.readlink(entry / "cwd")
+            if (
+                str(root).encode() in cmdline
+                or cwd == str(root)
+                or cwd.startswith(f"{root}/")
+                or variable in (entry / "environ").read_bytes()
+            ):
+                found.add(pid)
+    grown = True
+    while grown:
+        descendants = {pid for pid, parent in parents.items() if parent in found} - found
+        found |= descendants
+        grown = bool(descendants)
+    return {pid: commands[pid] for pid in sorted(found)}
+
+
 def kill_leftovers(root: Path) -> None:
-    """Kill every process of the sandbox: job scripts by their process group, then whatever names the
-    root on its command line (agents, job runners, a daemon)."""
+    """Kill every process of the sandbox: job scripts by their process group, then `root_processes`."""
     for pid_file in root.glob("var/lib/blockvisor/nodes/*/var/lib/babel/jobs/*/script.pid"):
         with contextlib.suppress(ValueError, OSError):
             os.killpg(int(pid_file.read_text()), signal.SIGKILL)
-    for entry in Path("/proc").iterdir():
+    for pid in root_processes(root):
         with contextlib.suppress(OSError):
-            if entry.name.isdigit() and str(root).encode() in (entry / "cmdline").read_bytes():
-                os.kill(int(entry.name), signal.SIGKILL)
+            os.kill(pid, signal.SIGKILL)
