@@ -86,6 +86,7 @@ class Node:
         self.agent = AgentProcess(node_dir, state.runtime)
         self.engine = HostEngine(self, scheduler, secrets)
         self._client: AgentClient | None = None
+        self._probe: AgentClient | None = None
         self._plugin: ProtocolPlugin | None = None
 
     @property
@@ -188,14 +189,16 @@ class Node:
         raise AssertionError("unreachable")
 
     def agent_ok(self) -> bool:
-        """Whether the node's agent runs and answers."""
+        """Whether the node's agent runs and answers. The probe's channel stays open: listing a hundred
+        nodes must not cost a hundred new connections."""
         if self.agent.pid() is None:
             return False
-        with AgentClient(self.agent.socket, timeout=PROBE_TIMEOUT_SECS) as probe:
-            try:
-                probe.get_version()
-            except AgentCallError:
-                return False
+        if self._probe is None:
+            self._probe = AgentClient(self.agent.socket, timeout=PROBE_TIMEOUT_SECS)
+        try:
+            self._probe.get_version()
+        except AgentCallError:
+            return False
         return True
 
     def _default_client(self) -> AgentClient:
@@ -204,9 +207,10 @@ class Node:
         return self._client
 
     def _drop_client(self) -> None:
-        if self._client is not None:
-            self._client.close()
-            self._client = None
+        for client in (self._client, self._probe):
+            if client is not None:
+                client.close()
+        self._client = self._probe = None
 
     def _start_agent(self) -> None:
         try:
