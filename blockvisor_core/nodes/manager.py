@@ -14,6 +14,7 @@ everything but delete.
 
 from __future__ import annotations
 
+import concurrent.futures
 import contextlib
 import json
 import random
@@ -55,6 +56,10 @@ _NAME_WORDS = (
     ("badger", "beaver", "bison", "cobra", "crane", "eagle", "falcon", "ferret", "gecko", "heron", "ibex",
      "lynx", "marten", "otter", "panda", "puffin", "raven", "salmon", "tiger", "walrus"),
 )  # fmt: skip
+
+
+#: How many node statuses `views` asks for at once.
+VIEW_WORKERS = 16
 
 
 @attrs.frozen(kw_only=True)
@@ -210,9 +215,12 @@ class NodesManager:
         return self._view(self._find(ref))
 
     def views(self) -> list[NodeView]:
+        """Every node's view. Each status asks the runtime and the node's agent, so they are asked
+        concurrently: a hundred nodes answer in the time of a few."""
         with self._registry:
             nodes = list(self._nodes.values())
-        return [self._view(node) for node in nodes]
+        with concurrent.futures.ThreadPoolExecutor(max_workers=VIEW_WORKERS) as pool:
+            return list(pool.map(self._view, nodes))
 
     def _view(self, node: Node | _Broken) -> NodeView:
         if isinstance(node, _Broken):
