@@ -169,14 +169,10 @@ class AlternativeDownload(JsonShape):
 
 
 @attrs.frozen(kw_only=True)
-class ColdInit(JsonShape):
-    """Last-resort initialisation of protocol data when neither an archive nor an alternative exists."""
+class ColdInit(AlternativeDownload):
+    """Last-resort initialisation of protocol data when neither an archive nor an alternative exists:
+    an alternative download that may run only once."""
 
-    run_sh: str
-    restart_config: RestartConfig | None = None
-    run_as: str | None = None
-    log_buffer_capacity_mb: UInt64 | None = None
-    log_timestamp: bool | None = None
     one_time: bool | None = None
 
 
