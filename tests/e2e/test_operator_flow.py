@@ -150,6 +150,8 @@ def test_operator_flow(root: Paths, runtime: str):
     assert bv("status") == "Service stopped\n"
     assert bv("start").startswith("blockvisor service started successfully")
     assert daemon_pid(root) not in (None, killed)
+    # The first recovery round runs at once and holds each node while it checks it: `Busy` meanwhile.
+    wait_until(lambda: bv("node", "status", NODE) != "Busy\n", 10, "the first recovery round")
     assert bv("node", "status", NODE) == "Running\n"
     assert runner_pid(root, created["id"], SERVICE) == runner
     assert agent_pid(root, created["id"]) == agent

@@ -38,6 +38,7 @@ def test_a_killed_daemon_finds_every_node_as_it_was(daemon, sandbox, tmp_path):
     starting.join()
 
     daemon.start()
+    wait_until(lambda: daemon.status("steady") != "busy", timeout=10, what="the first recovery round")
     steady = daemon.node("steady")
     assert (steady.status, steady.expected_status) == ("running", "running")
     assert (agent_pid(sandbox.paths, running_id), runner_pid(sandbox.paths, running_id, "sleeper")) == (
@@ -59,6 +60,8 @@ def test_a_stopped_daemon_leaves_the_nodes_running(daemon, sandbox):
     assert not sandbox.paths.socket.exists()
     assert alive(agent) and alive(service)
     daemon.start()
+    # The first recovery round runs at once and holds each node while it checks it: `busy` meanwhile.
+    wait_until(lambda: daemon.status("steady") != "busy", timeout=10, what="the first recovery round")
     assert daemon.status("steady") == "running"
     assert runner_pid(sandbox.paths, node_id, "sleeper") == service
 
