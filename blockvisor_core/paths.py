@@ -80,3 +80,8 @@ class Paths:
     def logs(self) -> Path:
         """The daemon's log folder, `ROOT/var/log/blockvisor`."""
         return self.root / "var" / "log" / "blockvisor"
+
+
+def babel_dir(node_dir: Path) -> Path:
+    """The node agent's state folder in a node's folder: `babel.conf` and `jobs/`."""
+    return node_dir / "var" / "lib" / "babel"

@@ -36,7 +36,6 @@ from blockvisor_core.agent.errors import AgentError, FailedPrecondition, Invalid
 from blockvisor_core.agent.runner import (
     DEFAULT_SHUTDOWN_TIMEOUT,
     JobFolder,
-    babel_dir,
     is_runner,
     local_time,
     process_cmdline,
@@ -49,6 +48,7 @@ from blockvisor_core.agent.runner import (
 from blockvisor_core.agent.shell import shell_body
 from blockvisor_core.files import write_atomic
 from blockvisor_core.node_access import NodeAccess, OutsideNodeError
+from blockvisor_core.paths import babel_dir
 
 log = logging.getLogger(__name__)
 

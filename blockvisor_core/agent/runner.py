@@ -39,6 +39,7 @@ from blockvisor_core.agent.shell import shell_body
 from blockvisor_core.files import write_atomic
 from blockvisor_core.job_kinds import JobContext, JobKind
 from blockvisor_core.node_access import NodeAccess
+from blockvisor_core.paths import babel_dir
 from blockvisor_core.plugins import plugin_manager
 
 log = logging.getLogger(__name__)
@@ -58,11 +59,6 @@ EVENT_LIFETIME = 24 * 3600
 #: A line of output longer than this is logged in pieces, so that output without newlines cannot
 #: exhaust the runner's memory.
 _LINE_LIMIT = 2**16
-
-
-def babel_dir(node_dir: Path) -> Path:
-    """The agent's state folder of the node: `babel.conf` and `jobs/`."""
-    return node_dir / "var" / "lib" / "babel"
 
 
 def runner_argv(node_dir: Path, runtime: str, name: str) -> list[str]:

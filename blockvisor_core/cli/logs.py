@@ -11,9 +11,9 @@ from collections.abc import Iterator
 from pathlib import Path
 from typing import BinaryIO, TextIO
 
-from blockvisor_core.agent.runner import babel_dir
 from blockvisor_core.cli import render
 from blockvisor_core.cli.errors import CliError
+from blockvisor_core.paths import babel_dir
 
 #: Seconds between two looks at followed files.
 POLL_SECS = 0.25

@@ -16,7 +16,6 @@ from pathlib import Path
 
 from blockvisor_core.agent.runner import (
     JobFolder,
-    babel_dir,
     is_runner,
     process_cmdline,
     runner_argv,
@@ -24,6 +23,7 @@ from blockvisor_core.agent.runner import (
 )
 from blockvisor_core.agent.transport import SOCKET_NAME
 from blockvisor_core.files import write_atomic
+from blockvisor_core.paths import babel_dir
 
 PID_FILE = "babel.pid"
 LOG_FILE = "babel.log"
