@@ -5,7 +5,6 @@ line on standard error, `Error: <message>`, and exit code 1, or 2 when the comma
 never with a traceback.
 """
 
-import importlib.metadata
 import signal
 import sys
 from collections.abc import Sequence
@@ -20,10 +19,18 @@ from blockvisor_core.cli.host import host_info, host_info_text
 from blockvisor_core.cli.node_commands import node_app
 from blockvisor_core.cli.session import OutputFormat, daemon, emit, paths
 
+
+def _version() -> str:
+    # Imported when asked: importlib.metadata alone would add a fifth to the start-up of every command.
+    import importlib.metadata
+
+    return importlib.metadata.version("blockvisor")
+
+
 app = cyclopts.App(
     name="bv",
     help="Manage the blockchain nodes of this host through the BlockVisor daemon (blockvisord).",
-    version=lambda: importlib.metadata.version("blockvisor"),
+    version=_version,
     result_action="return_value",
     **APP_SETTINGS,
 )
@@ -95,9 +102,11 @@ def run(tokens: Sequence[str] | None = None) -> int:
         app(sys.argv[1:] if tokens is None else list(tokens))
     except CliError as error:
         return _fail(error, error.exit_code)
+    except cyclopts.CycloptsError as error:  # the command line did not parse
+        return _fail(error, 2)
     except KeyboardInterrupt:
         return 130
-    except SystemExit as error:  # the command line did not parse, or --help / --version
+    except SystemExit as error:  # --help or --version
         return error.code if isinstance(error.code, int) else 1
     except Exception as error:  # a bug or an unforeseen system error: still one line
         return _fail(f"{type(error).__name__}: {error}", 1)

@@ -5,18 +5,21 @@ message for a refused call (`Node `foo` not found`), or, when nothing listens on
 start the daemon. Nodes are named by id or by name; the daemon resolves names.
 """
 
+from __future__ import annotations
+
 import json
 import socket
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import grpc
 
-from babel_api.models import JobInfo
-from babel_api.shapes import ShapeError
 from blockvisor_core.cli.errors import CliError
 from blockvisor_core.protos import blockvisor_pb2 as pb
 from blockvisor_core.protos import blockvisor_pb2_grpc
+
+if TYPE_CHECKING:
+    from babel_api.models import JobInfo
 
 #: Seconds a question (Info, GetNode, ...) may take; calls that change something wait as long as the
 #: daemon works on them (starting a node runs its plugin's init).
@@ -55,7 +58,7 @@ class DaemonClient:
     def close(self) -> None:
         self._channel.close()
 
-    def __enter__(self) -> "DaemonClient":
+    def __enter__(self) -> DaemonClient:
         return self
 
     def __exit__(self, *exc_info: object) -> None:
@@ -158,6 +161,10 @@ class DaemonClient:
 
 
 def _job_info(text: str) -> JobInfo:
+    # Imported here: the job models are needed by the job commands only, and `bv` starts faster without.
+    from babel_api.models import JobInfo
+    from babel_api.shapes import ShapeError
+
     try:
         return JobInfo.from_json(json.loads(text))
     except (ValueError, ShapeError) as error:

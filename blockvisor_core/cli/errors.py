@@ -3,7 +3,6 @@
 from typing import Any
 
 from cyclopts import Parameter
-from rich.console import Console
 
 
 class CliError(Exception):
@@ -23,10 +22,11 @@ def error_line(error: object) -> str:
     return f"Error: {' '.join(str(error).split())}"
 
 
-#: The settings of every cyclopts `App` of `bv`: command-line errors come out as the one plain line every
-#: other error is (never wrapped, no markup), and flags have no `--no-...` twins.
+#: The settings of every cyclopts `App` of `bv`: a command line that does not parse raises its
+#: `CycloptsError`, which `bv` reports as the one plain line every other error is; and flags have no
+#: `--no-...` twins.
 APP_SETTINGS: dict[str, Any] = {
-    "error_console": Console(stderr=True, soft_wrap=True, markup=False, highlight=False, emoji=False),
-    "error_formatter": error_line,
+    "print_error": False,
+    "exit_on_error": False,
     "default_parameter": Parameter(negative=()),
 }

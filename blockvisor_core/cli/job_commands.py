@@ -1,19 +1,23 @@
 """`bv node job NODE ...`: the jobs of one node (spec §1.1). The node comes before the job command, as in
 the original, so `bv node job mynode ls` lists the jobs of `mynode`."""
 
+from __future__ import annotations
+
 import sys
 from contextvars import ContextVar
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import cyclopts
 from cyclopts import Parameter
-from cyclopts.completion import CompletionContext
 
 from blockvisor_core.cli import render
 from blockvisor_core.cli.errors import APP_SETTINGS, CliError, UsageError
 from blockvisor_core.cli.logs import LogPrinter, appended_lines, job_logs
 from blockvisor_core.cli.progress import follow_job
 from blockvisor_core.cli.session import OutputFormat, complete_nodes, daemon, emit, paths
+
+if TYPE_CHECKING:
+    from cyclopts.completion import CompletionContext
 
 job_app = cyclopts.App(
     # Its commands are run from `_for_node`, so their usage lines start with this.

@@ -7,13 +7,17 @@ totals and rate itself; for any other job the time left is estimated from the ch
 being followed.
 """
 
+from __future__ import annotations
+
 import shutil
 import time
 from collections.abc import Callable
-from typing import TextIO
+from typing import TYPE_CHECKING, TextIO
 
-from babel_api.models import JobInfo, JobProgress
 from blockvisor_core.cli import render
+
+if TYPE_CHECKING:
+    from babel_api.models import JobInfo, JobProgress
 
 #: Seconds between two looks at the job.
 REFRESH_SECS = 0.5

@@ -4,12 +4,16 @@ Every `*_json` function returns plain values ready for `json.dumps`; absent valu
 missing keys, so a script can rely on the shape. The text layouts follow the original's (spec §1.1).
 """
 
+from __future__ import annotations
+
 import json
 from collections.abc import Iterable, Sequence
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-from babel_api.models import JobInfo, JobProgress
 from blockvisor_core.protos import blockvisor_pb2 as pb
+
+if TYPE_CHECKING:  # the job models are only named here; bv's start-up does without them
+    from babel_api.models import JobInfo, JobProgress
 
 #: What the text layouts show for a value that is absent.
 ABSENT = "-"

@@ -11,7 +11,6 @@ from typing import NoReturn
 
 from blockvisor_core.cli.errors import CliError
 from blockvisor_core.paths import Paths
-from blockvisor_core.plugins import plugin_manager
 from blockvisor_core.protos import blockvisor_pb2 as pb
 
 SHELL = "sh"
@@ -21,6 +20,9 @@ def exec_shell(paths: Paths, node: pb.Node) -> NoReturn:
     node_dir = paths.node_dir(node.id)
     if not node_dir.is_dir():
         raise CliError(f"node `{node.name}` has no folder at {node_dir}")
+    # Imported here: loading the runtime plugins would slow the start of every other `bv` command.
+    from blockvisor_core.plugins import plugin_manager
+
     access = plugin_manager().hook.runtime_node_access(runtime=node.runtime, node_dir=node_dir)
     if access is None:
         raise CliError(
