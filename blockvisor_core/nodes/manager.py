@@ -60,6 +60,11 @@ _NAME_WORDS = (
 
 #: How many node statuses `views` asks for at once.
 VIEW_WORKERS = 16
+#: How old a running agent's last answer to its probe may be for `views` not to probe it again. The
+#: recovery round probes every node (every 15 s in the daemon), so a listing probes almost none: an agent
+#: that stopped answering shows in a listing within this time (one that is gone, at once), while `view`
+#: always probes.
+VIEW_AGENT_MAX_AGE_SECS = 30.0
 
 
 @attrs.frozen(kw_only=True)
@@ -212,23 +217,23 @@ class NodesManager:
             raise kinds.get(error.code, NodeError)(message) from None
 
     def view(self, ref: str) -> NodeView:
-        return self._view(self._find(ref))
+        return self._view(self._find(ref), agent_max_age=0.0)
 
     def views(self) -> list[NodeView]:
-        """Every node's view. Each status asks the runtime and the node's agent, so they are asked
-        concurrently: a hundred nodes answer in the time of a few."""
+        """Every node's view. Each status asks the runtime and may probe the node's agent, so they are
+        asked concurrently: a hundred nodes answer in the time of a few."""
         with self._registry:
             nodes = list(self._nodes.values())
         with concurrent.futures.ThreadPoolExecutor(max_workers=VIEW_WORKERS) as pool:
-            return list(pool.map(self._view, nodes))
+            return list(pool.map(lambda node: self._view(node, VIEW_AGENT_MAX_AGE_SECS), nodes))
 
-    def _view(self, node: Node | _Broken) -> NodeView:
+    def _view(self, node: Node | _Broken, agent_max_age: float) -> NodeView:
         if isinstance(node, _Broken):
             return NodeView(id=node.id, status=NodeStatus.FAILED, state=None, error=node.error)
         if not node.lock.acquire(blocking=False):
             return NodeView(id=node.id, status=NodeStatus.BUSY, state=_copy(node.state))
         try:
-            return NodeView(id=node.id, status=node.status(), state=_copy(node.state))
+            return NodeView(id=node.id, status=node.status(agent_max_age), state=_copy(node.state))
         finally:
             node.lock.release()
 
@@ -296,7 +301,7 @@ class NodesManager:
         finally:
             node.lock.release()
         logger.info("node {} (`{}`) created from {}", node_id, name, choice.image.folder)
-        return self._view(node)
+        return self._view(node, agent_max_age=0.0)
 
     def _make(self, node: Node) -> None:
         shutil.rmtree(node.dir, ignore_errors=True)

@@ -11,6 +11,7 @@ from __future__ import annotations
 import contextlib
 import enum
 import json
+import math
 import threading
 import time
 from collections.abc import Callable
@@ -87,6 +88,7 @@ class Node:
         self.engine = HostEngine(self, scheduler, secrets)
         self._client: AgentClient | None = None
         self._probe: AgentClient | None = None
+        self._probe_answered = -math.inf
         self._plugin: ProtocolPlugin | None = None
 
     @property
@@ -188,17 +190,21 @@ class Node:
                     client.close()
         raise AssertionError("unreachable")
 
-    def agent_ok(self) -> bool:
-        """Whether the node's agent runs and answers. The probe's channel stays open: listing a hundred
+    def agent_ok(self, max_age: float = 0.0) -> bool:
+        """Whether the node's agent runs and answers. A running agent that answered the probe less than
+        `max_age` seconds ago is not asked again. The probe's channel stays open: a round over a hundred
         nodes must not cost a hundred new connections."""
         if self.agent.pid() is None:
             return False
+        if time.monotonic() - self._probe_answered < max_age:
+            return True
         if self._probe is None:
             self._probe = AgentClient(self.agent.socket, timeout=PROBE_TIMEOUT_SECS)
         try:
             self._probe.get_version()
         except AgentCallError:
             return False
+        self._probe_answered = time.monotonic()
         return True
 
     def _default_client(self) -> AgentClient:
@@ -211,6 +217,7 @@ class Node:
             if client is not None:
                 client.close()
         self._client = self._probe = None
+        self._probe_answered = -math.inf
 
     def _start_agent(self) -> None:
         try:
@@ -284,9 +291,10 @@ class Node:
             )
             return RuntimeStatus.FAILED
 
-    def status(self) -> NodeStatus:
+    def status(self, agent_max_age: float = 0.0) -> NodeStatus:
         """Spec §3.2: what the runtime says, failed when it differs from what is expected, or when a
-        running node's agent does not answer or its init has not completed."""
+        running node's agent does not answer (see `agent_ok` for `agent_max_age`) or its init has not
+        completed."""
         expected = self.state.expected_status
         actual = self.runtime_status()
         if (
@@ -295,7 +303,7 @@ class Node:
             or actual.value != expected.value
         ):
             return NodeStatus.FAILED
-        if actual is RuntimeStatus.RUNNING and not (self.state.initialized and self.agent_ok()):
+        if actual is RuntimeStatus.RUNNING and not (self.state.initialized and self.agent_ok(agent_max_age)):
             return NodeStatus.FAILED
         return NodeStatus(actual.value)
 

@@ -81,11 +81,15 @@ def test_recovery_restarts_an_agent_that_died(daemon, sandbox):
     assert "recovered (agent restarted)" in daemon.output()
 
 
-def test_a_node_whose_agent_died_shows_failed(daemon, sandbox):
+def test_a_node_whose_agent_stops_answering_shows_failed(daemon, sandbox):
     _, agent, _ = started(daemon, sandbox, "fragile")
     # Stopped rather than killed, so that recovery, which runs every 15 s, cannot mend it meanwhile.
     os.kill(agent, signal.SIGSTOP)
     try:
+        # A listing counts the agent's answer of moments ago (VIEW_AGENT_MAX_AGE_SECS); asking for the
+        # node probes its agent.
+        listed = daemon.call("GetNodes", pb.Empty()).nodes
+        assert [node.status for node in listed if node.name == "fragile"] == ["running"]
         assert daemon.status("fragile") == "failed"
     finally:
         os.kill(agent, signal.SIGCONT)
