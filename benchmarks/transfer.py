@@ -30,6 +30,7 @@ import filecmp
 import json
 import os
 import random
+import resource
 import shutil
 import subprocess
 import sys
@@ -222,17 +223,24 @@ def node(folder: Path, store: dict) -> Path:
     return folder
 
 
-def run_job(kind: str, node_dir: Path) -> tuple[float, float]:
-    """Run one attempt of job `kind` for `node_dir` in a child process: wall seconds, peak RSS in MB.
+def run_job(kind: str, node_dir: Path) -> tuple[float, float, float]:
+    """Run one attempt of job `kind` for `node_dir` in a child process: wall seconds, peak RSS in MB and
+    CPU seconds (user + system, all threads).
 
     The child reports its own peak (`VmHWM`): `ru_maxrss` of a child survives `exec` and would show
     this process's peak instead."""
+    cpu_before = children_cpu_seconds()
     start = time.perf_counter()
     result = subprocess.run(
         [sys.executable, __file__, "--child", kind, "--workdir", str(node_dir)],
         check=True, stdout=subprocess.PIPE, text=True,
     )  # fmt: skip
-    return time.perf_counter() - start, float(result.stdout) / 1000
+    return time.perf_counter() - start, float(result.stdout) / 1000, children_cpu_seconds() - cpu_before
+
+
+def children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
 
 
 def child(kind: str, node_dir: Path) -> None:
@@ -298,6 +306,8 @@ def report(r: dict) -> None:
         f"CPU seconds taken by the S3 server on these cores: rclone up {r['server_cpu_s_rclone_up']:.1f},"
         f" down {r['server_cpu_s_rclone_down']:.1f}; upload job {r['server_cpu_s_upload']:.1f},"
         f" download job {r['server_cpu_s_download']:.1f}",
+        f"CPU seconds of the jobs themselves: upload {r['upload_job_cpu_s']:.1f} (the compress ceiling's"
+        f" work on all cores: {r['compress_ceiling_cpu_s']:.1f}), download {r['download_job_cpu_s']:.1f}",
     ]
     print("\n" + "\n".join(lines))
 
@@ -339,20 +349,25 @@ def main() -> None:
         shutil.rmtree(work / "rclone")
 
         say("upload job ...")
-        (seconds, rss), results["server_cpu_s_upload"] = phase(server, lambda: run_job("upload", source_node))
+        (seconds, rss, cpu), results["server_cpu_s_upload"] = phase(
+            server, lambda: run_job("upload", source_node)
+        )
         results["upload_mb_s"], results["upload_peak_rss_mb"] = total / seconds / MB, rss
+        results["upload_job_cpu_s"] = cpu
         say("download job ...")
         target_node = node(work / "target", server.store_config())
-        (seconds, rss), results["server_cpu_s_download"] = phase(
+        (seconds, rss, cpu), results["server_cpu_s_download"] = phase(
             server, lambda: run_job("download", target_node)
         )
         results["download_mb_s"], results["download_peak_rss_mb"] = total / seconds / MB, rss
+        results["download_job_cpu_s"] = cpu
         results["identical"] = identical(data, target_node / "blockjoy/protocol_data")
 
         download_ceiling = min(results["decompress_ceiling_mb_s"], results["disk_write_mb_s"])
         results["upload_vs_compress_ceiling"] = results["upload_mb_s"] / results["compress_ceiling_mb_s"]
         # What is left of the ceiling once the server's own CPU time, spread over the cores, is paid.
         compress_seconds = total / MB / results["compress_ceiling_mb_s"]
+        results["compress_ceiling_cpu_s"] = compress_seconds * CORES
         attainable = total / MB / (compress_seconds + results["server_cpu_s_upload"] / CORES)
         results["upload_vs_ceiling_after_server_cpu"] = results["upload_mb_s"] / attainable
         results["download_vs_ceiling"] = results["download_mb_s"] / download_ceiling
