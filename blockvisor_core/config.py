@@ -21,11 +21,11 @@ import ipaddress
 import json
 import socket
 from pathlib import Path
-from typing import Annotated, Self
+from typing import Annotated, Any, Self
 
 import attrs
 
-from babel_api.shapes import IntRange, JsonShape, ShapeError, UInt16, UInt64, structure
+from babel_api.shapes import OMIT_IF_NONE, IntRange, JsonShape, ShapeError, UInt16, UInt64, structure
 from blockvisor_core.files import write_atomic
 from blockvisor_core.paths import Paths
 
@@ -131,15 +131,29 @@ class HostConfig(JsonShape):
     node_network: Network = "10.89.0.0/24"
     #: Nodes share the host's network instead of a network of their own.
     host_network: bool = False
+    #: The archive store the nodes of this host share (the snapshots they download and upload), as the
+    #: map of the archive store plugin of its `kind`: `{"kind": "local", "path": "/srv/archives"}`, or
+    #: `{"kind": "s3", "endpoint": URL, "region": ..., "bucket": ..., "access_key": ..., "secret_key": ...}`;
+    #: null means the local folder `VAR/archives`. A relative `path` of a local store is relative to the
+    #: root. Left out of the file while null.
+    archive_store: dict[str, Any] | None = attrs.field(default=None, metadata={OMIT_IF_NONE: True})
 
     def __attrs_post_init__(self) -> None:
-        """Fields required by other fields: the control-plane ones in connected mode, seeds of a cluster."""
+        """Fields required by other fields: the control-plane ones in connected mode, seeds of a cluster,
+        the kind of an archive store (the plugin of that kind checks the rest when a node needs it)."""
         if self.mode is Mode.CONNECTED:
             for name in ("id", "token", "refresh_token", "nodexeus_api_url"):
                 if getattr(self, name) is None:
                     raise ValueError(f'{name}: missing required field (mode is "connected")')
         if self.cluster_id is not None and self.cluster_seed_urls is None:
             raise ValueError("cluster_seed_urls: missing required field (cluster_id is set)")
+        if self.archive_store is not None:
+            kind = self.archive_store.get("kind")
+            if not isinstance(kind, str) or not kind:
+                raise ValueError(
+                    'archive_store.kind: expected the name of an archive store kind (e.g. "local" or '
+                    f'"s3"), got {json.dumps(kind)}'
+                )
 
     @classmethod
     def default(cls, name: str) -> Self:
@@ -151,6 +165,17 @@ class HostConfig(JsonShape):
         if self.image_dirs is None:
             return default_image_dirs(paths)
         return [paths.root / Path(folder).expanduser() for folder in self.image_dirs]
+
+    def archive_store_config(self, paths: Paths) -> dict[str, Any]:
+        """The store config a node's archive config holds: `archive_store` with a local store's path
+        made absolute, or the local folder `VAR/archives` when it is null, so that a single host keeps
+        archives with no set-up."""
+        store = self.archive_store
+        if store is None:
+            return {"kind": "local", "path": str(paths.archives)}
+        if store["kind"] == "local" and isinstance(store.get("path"), str) and store["path"]:
+            return {**store, "path": str(paths.root / Path(store["path"]).expanduser())}
+        return dict(store)
 
 
 def default_image_dirs(paths: Paths) -> list[Path]:

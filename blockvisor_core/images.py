@@ -145,6 +145,15 @@ class UiType:
             return [option.value for option in self.data]
         return None
 
+    def impact(self, value: str) -> Impact | None:
+        """The impact of choosing `value`: the `!text`/`!password` impact whatever the text, the impact
+        of the `!switch` position or of the `!enum` option; None for a value the type does not allow."""
+        if self.kind == "!switch":
+            return {"on": self.data.on, "off": self.data.off}.get(value)
+        if self.kind == "!enum":
+            return next((option.impact for option in self.data if option.value == value), None)
+        return self.data
+
 
 @attrs.frozen
 class Property:
@@ -392,6 +401,30 @@ def node_params(variant: ImageVariant, props: Mapping[str, str]) -> dict[str, st
     if problems:
         raise ParamsError("; ".join(problems))
     return {key: prop.default_value for key, prop in properties.items()} | dict(props)
+
+
+def archive_store_key(variant: ImageVariant, params: Mapping[str, str]) -> str | None:
+    """The dataset (store key) of the archive of a node with `params` (as `node_params` makes them), by
+    the rule of the original's archive service: the node's new-archive properties are those whose chosen
+    value has an impact with `new_archive`, and the variant's archive pointer whose
+    `new_archive_properties` are exactly those names the node's archive. None when no pointer does: the
+    node has no archive. A `!combination_disallowed` pointer refuses the params (`ParamsError`): the
+    image says nodes with that combination cannot be made."""
+    keys = {
+        prop.key
+        for prop in variant.properties
+        if (impact := prop.ui_type.impact(params[prop.key])) is not None and impact.new_archive
+    }
+    archive = next(
+        (archive for archive in variant.archive_pointers if set(archive.new_archive_properties) == keys),
+        None,
+    )
+    if archive is None:
+        return None
+    if archive.pointer.kind == "!combination_disallowed":
+        chosen = ", ".join(f"{key}={params[key]}" for key in sorted(keys)) or "(none with a new archive)"
+        raise ParamsError(f"properties {chosen}: this combination has no archive (combination_disallowed)")
+    return archive.pointer.store_key
 
 
 def find_image(reference: str, image_dirs: Iterable[Path]) -> Path:

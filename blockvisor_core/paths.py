@@ -77,6 +77,11 @@ class Paths:
         return self.var / "images"
 
     @property
+    def archives(self) -> Path:
+        """The default archive store of the host's nodes, a local folder, `VAR/archives`."""
+        return self.var / "archives"
+
+    @property
     def logs(self) -> Path:
         """The daemon's log folder, `ROOT/var/log/blockvisor`."""
         return self.root / "var" / "log" / "blockvisor"
@@ -85,3 +90,10 @@ class Paths:
 def babel_dir(node_dir: Path) -> Path:
     """The node agent's state folder in a node's folder: `babel.conf` and `jobs/`."""
     return node_dir / "var" / "lib" / "babel"
+
+
+def archive_config(node_dir: Path) -> Path:
+    """A node's archive config, `var/lib/babel/archive.json` in its folder: the archive store and the
+    dataset (`store_key`) of the node's archive. The nodes manager writes it; the snapshots plugin builds
+    the node's archive from it."""
+    return babel_dir(node_dir) / "archive.json"

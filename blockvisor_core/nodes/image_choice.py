@@ -1,4 +1,5 @@
-"""The image a request names, resolved and checked: the folder, the variant, the node's params.
+"""The image a request names, resolved and checked: the folder, the variant, the node's params and the
+dataset of its archive.
 
 A reference is a path to an image folder (its only variant is used) or `protocol/variant[/version]`,
 looked up in the host's image folders (the highest version when none is given).
@@ -9,7 +10,14 @@ from pathlib import Path
 
 import attrs
 
-from blockvisor_core.images import ImageError, ParamsError, find_image, load_image, node_params
+from blockvisor_core.images import (
+    ImageError,
+    ParamsError,
+    archive_store_key,
+    find_image,
+    load_image,
+    node_params,
+)
 from blockvisor_core.nodes.errors import InvalidRequest, NotFound
 from blockvisor_core.nodes.state import NodeImage
 
@@ -26,7 +34,8 @@ class ImageChoice:
 
 
 def choose_image(reference: str, properties: Mapping[str, str], image_dirs: Iterable[Path]) -> ImageChoice:
-    """Resolve `reference` and check `properties` against the variant's; errors name what is wrong."""
+    """Resolve `reference` and check `properties` against the variant's, and that the variant allows
+    their combination (its archive pointers); errors name what is wrong."""
     if not reference:
         raise InvalidRequest("no image given: name an image folder, or protocol/variant[/version]")
     try:
@@ -38,6 +47,7 @@ def choose_image(reference: str, properties: Mapping[str, str], image_dirs: Iter
         image = load_image(folder)
         variant = image.variant(None if is_folder else reference.split("/")[1])
         params = node_params(variant, properties)
+        store_key = archive_store_key(variant, params)
     except (ImageError, ParamsError) as error:
         raise InvalidRequest(str(error)) from None
     rootfs = image.rootfs_source
@@ -50,6 +60,7 @@ def choose_image(reference: str, properties: Mapping[str, str], image_dirs: Iter
         plugin=image.plugin.to_json(),
         rootfs=None if rootfs is None else str(rootfs),
         container_uri=image.container_uri,
+        store_key=store_key,
     )
     return ImageChoice(
         image=chosen,

@@ -23,7 +23,7 @@ import threading
 import time
 import uuid
 from collections.abc import Callable, Iterator, Mapping
-from typing import TypeVar
+from typing import Any, TypeVar
 
 import attrs
 from loguru import logger
@@ -31,15 +31,17 @@ from loguru import logger
 from babel_api.models import JobInfo, ProtocolStatus
 from blockvisor_core.agent.client import AgentCallError, AgentClient
 from blockvisor_core.config import HostConfig
+from blockvisor_core.files import write_atomic
 from blockvisor_core.nodes.addresses import allocate
 from blockvisor_core.nodes.engine import STOP_MARGIN_SECS
 from blockvisor_core.nodes.errors import InvalidRequest, NodeError, NotFound, WrongState
-from blockvisor_core.nodes.image_choice import choose_image
+from blockvisor_core.nodes.image_choice import ImageChoice, choose_image
 from blockvisor_core.nodes.metrics import NodeMetrics
 from blockvisor_core.nodes.node import Node
 from blockvisor_core.nodes.scheduler import Scheduler, Task
 from blockvisor_core.nodes.state import STATE_FILE, ExpectedStatus, NodeState, NodeStatus, StateError
-from blockvisor_core.paths import Paths
+from blockvisor_core.paths import Paths, archive_config
+from blockvisor_core.plugins import plugin_manager
 from blockvisor_core.runtime import Runtime
 from blockvisor_core.secrets import SecretStore
 
@@ -177,8 +179,37 @@ class NodesManager:
                     f"runtime {node.state.runtime} failed to prepare node `{node.state.name}`: {error}"
                 ) from None
             node.write_node_env_file()
+            self._write_archive_config(node)
 
         return make
+
+    def _write_archive_config(self, node: Node) -> None:
+        """The node's archive config (`paths.archive_config`): the host's archive store and the dataset
+        of the node's image, which the snapshots plugin builds the node's archive from; removed when the
+        node has no archive. Owner-only: an S3 store's config holds its secret key."""
+        path = archive_config(node.dir)
+        store_key = node.state.image.store_key
+        if store_key is None:
+            path.unlink(missing_ok=True)
+            return
+        config = {"store": self._archive_store(), "store_key": store_key}
+        write_atomic(path, json.dumps(config, indent=2) + "\n", mode=0o600)
+
+    def _archive_store(self) -> dict[str, Any]:
+        """The host's archive store config, checked by the plugin of its kind, so that a mistake in the
+        host config fails the create or upgrade that needs the store, naming the field, rather than
+        the node's init later."""
+        store = self.config.archive_store_config(self.paths)
+        try:
+            provided = plugin_manager().hook.archive_store(config=store)
+        except ValueError as error:
+            raise NodeError(f"{self.paths.config}: archive_store: {error}") from None
+        if provided is None:
+            raise NodeError(
+                f"{self.paths.config}: archive_store.kind: no installed plugin provides archive stores "
+                f"of kind {store['kind']!r}"
+            )
+        return store
 
     # -- lookups ---------------------------------------------------------------------------------------------
 
@@ -314,6 +345,7 @@ class NodesManager:
                 f"runtime {node.state.runtime} failed to create node `{node.state.name}`: {error}"
             ) from None
         node.write_node_env_file()
+        self._write_archive_config(node)
         node.capabilities()
 
     def _new_name(self) -> str:
@@ -377,7 +409,7 @@ class NodesManager:
                 )
             if (choice.image.folder, choice.image.version) == (current.folder, current.version):
                 return
-            node.upgrade(choice, self._make_files(node))
+            node.upgrade(_same_dataset(node, choice), self._make_files(node))
             logger.info("node {} upgraded from {} to {}", node.id, current.version, choice.image.version)
 
         return self._flow(ref, "upgrade", upgrade)
@@ -502,6 +534,22 @@ def _halt_job(node: Node, job: str, halt: Callable[[AgentClient], None]) -> None
     """Stop or skip a job, with a deadline of its shutdown timeout and a margin (spec §3.8)."""
     timeout = node.agent_call(lambda agent: agent.get_job_shutdown_timeout(job)) + STOP_MARGIN_SECS
     node.agent_call(halt, timeout)
+
+
+def _same_dataset(node: Node, choice: ImageChoice) -> ImageChoice:
+    """The image an upgrade moves the node to, keeping the node's dataset (spec §3.6): a new version
+    whose variant names no archive for the node's properties keeps the node's, and one that names
+    another dataset is refused, as the node's data and the archive would no longer match. A node
+    without an archive takes the one the new version names."""
+    current, desired = node.state.image.store_key, choice.image.store_key
+    if desired is None:
+        return attrs.evolve(choice, image=attrs.evolve(choice.image, store_key=current))
+    if current is not None and desired != current:
+        raise InvalidRequest(
+            f"cannot upgrade node `{node.state.name}` to a version that uses a different data set "
+            f"(current=`{current}`, desired=`{desired}`)"
+        )
+    return choice
 
 
 def _copy(state: NodeState) -> NodeState:

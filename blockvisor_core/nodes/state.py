@@ -43,7 +43,10 @@ class NodeImage(JsonShape):
 
     `plugin` is the image's plugin section (`babel_api.loading.load_protocol_plugin` takes it), `rootfs`
     the folder or tarball the node's root file system is made from (None: the host's view), and
-    `container_uri` what the apptainer runtime builds it from instead.
+    `container_uri` what the apptainer runtime builds it from instead. `store_key` is the dataset of the
+    node's archive in the host's archive store (`images.archive_store_key`), None when it has none; kept
+    with the image, as the original keeps it, so that a rollback or a resumed upgrade restores the
+    node's archive config without reading images again, and an upgrade can tell a change of dataset.
     """
 
     reference: str
@@ -54,6 +57,7 @@ class NodeImage(JsonShape):
     plugin: dict[str, Any] = attrs.field(factory=dict)
     rootfs: str | None = None
     container_uri: str | None = None
+    store_key: str | None = None
 
 
 @attrs.define(kw_only=True)

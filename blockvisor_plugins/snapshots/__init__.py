@@ -14,8 +14,9 @@ from babel_api.models import NodeEnv
 from blockvisor_core.archive_store import ArchiveStore
 from blockvisor_core.hookspecs import hookimpl
 from blockvisor_core.job_kinds import ArchiveApi, JobKind
+from blockvisor_core.paths import archive_config
 
-from .archive import CONFIG_PATH, StoreArchive
+from .archive import StoreArchive
 from .download import download_job
 from .stores.local import LocalStore
 from .stores.s3 import S3Store
@@ -42,7 +43,7 @@ def archive_api(node_dir: Path, node_env: NodeEnv) -> ArchiveApi | None:
     """The archive named by `<node_dir>/var/lib/babel/archive.json`; None when the node has none."""
     from blockvisor_core.plugins import plugin_manager
 
-    path = node_dir / CONFIG_PATH
+    path = archive_config(node_dir)
     try:
         config = json.loads(path.read_text())
     except FileNotFoundError:

@@ -9,14 +9,13 @@ Layout in the store, as the original's archive service keeps it, per dataset (`s
 
 A version is published when its header exists: the body is written first, the header last. The
 latest version is the highest one with a header. The node's archive config is the JSON file
-`<node_dir>/var/lib/babel/archive.json`, written by the host:
-`{"store": {"kind": "s3" | "local", ...}, "store_key": "..."}`.
+`<node_dir>/var/lib/babel/archive.json` (`blockvisor_core.paths.archive_config`), written by the nodes
+manager: `{"store": {"kind": "s3" | "local", ...}, "store_key": "..."}`.
 """
 
 import json
 import threading
 from collections.abc import Sequence
-from pathlib import Path
 
 import attrs
 
@@ -27,7 +26,6 @@ HEADER = "manifest-header.json"
 BODY = "manifest-body.json"
 #: Seconds a chunk's download URL stays valid (a URL that expires anyway is replaced on refusal).
 DOWNLOAD_URL_EXPIRES = 3600
-CONFIG_PATH = Path("var/lib/babel/archive.json")
 
 
 class ArchiveNotFoundError(LookupError):
