@@ -13,7 +13,6 @@ import argparse
 import json
 import os
 import signal
-import socket
 import statistics
 import subprocess
 import sys
@@ -23,6 +22,7 @@ from pathlib import Path
 
 from babel_api.models import JobConfig, JobType, NodeEnv, RestartPolicy
 from blockvisor_core.agent.client import AgentClient
+from blockvisor_core.sockets import answers
 
 IDLE_JOBS = 16
 
@@ -45,15 +45,6 @@ def start_agent(node_dir: Path) -> subprocess.Popen:
             sys.exit("the agent did not start")
         time.sleep(0.02)
     return process
-
-
-def answers(path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 def cpu_seconds(pid: int) -> float:

@@ -49,6 +49,7 @@ from s3_server import S3Server, rclone  # noqa: E402
 from babel_api.models import Compression, JobConfig, JobType, NodeEnv, RestartPolicy  # noqa: E402
 from blockvisor_core.job_kinds import JobContext  # noqa: E402
 from blockvisor_core.node_access import NodeAccess  # noqa: E402
+from blockvisor_core.paths import archive_config  # noqa: E402
 from blockvisor_core.plugins import plugin_manager  # noqa: E402
 
 MB = 10**6
@@ -218,8 +219,9 @@ def rclone_copy(source: str, target: str) -> float:
 
 
 def node(folder: Path, store: dict) -> Path:
-    (folder / "var/lib/babel").mkdir(parents=True)
-    (folder / "var/lib/babel/archive.json").write_text(json.dumps({"store": store, "store_key": STORE_KEY}))
+    config = archive_config(folder)
+    config.parent.mkdir(parents=True)
+    config.write_text(json.dumps({"store": store, "store_key": STORE_KEY}))
     return folder
 
 

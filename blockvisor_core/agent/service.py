@@ -13,7 +13,6 @@ import json
 import logging
 import os
 import signal
-import socket
 import threading
 from collections.abc import Callable, Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -32,6 +31,7 @@ from blockvisor_core.node_access import NodeAccess, OutsideNodeError
 from blockvisor_core.plugins import plugin_manager
 from blockvisor_core.protos import babel_pb2 as pb
 from blockvisor_core.protos import babel_pb2_grpc
+from blockvisor_core.sockets import answers
 
 log = logging.getLogger(__name__)
 
@@ -252,15 +252,6 @@ def start_server(socket_path: Path, servicer: BabelServicer) -> grpc.Server:
     return server
 
 
-def _answers(socket_path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(str(socket_path))
-        except OSError:
-            return False
-    return True
-
-
 def serve(node_dir: Path, runtime: str) -> None:
     """Run the agent of the node in `node_dir`, whose runtime is `runtime`, until SIGTERM, SIGINT or SIGHUP.
 
@@ -269,7 +260,7 @@ def serve(node_dir: Path, runtime: str) -> None:
     Refuses to start while another agent answers on the node's socket, as two would fight over the jobs.
     """
     socket_path = node_dir / SOCKET_NAME
-    if _answers(socket_path):
+    if answers(socket_path):
         raise AgentError(f"another agent already serves {socket_path}")
     access = plugin_manager().hook.runtime_node_access(runtime=runtime, node_dir=node_dir)
     if access is None:

@@ -19,7 +19,6 @@ import importlib.metadata
 import logging
 import os
 import signal
-import socket
 import sys
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -37,6 +36,7 @@ from blockvisor_core.plugins import plugin_manager
 from blockvisor_core.protos import blockvisor_pb2_grpc
 from blockvisor_core.runtime import Runtime
 from blockvisor_core.secrets import SecretStore
+from blockvisor_core.sockets import answers
 
 LOG_LEVEL_VARIABLE = "BV_LOG_LEVEL"
 LOG_FILE = "blockvisord.log"
@@ -154,7 +154,7 @@ async def serve(socket_path: Path, service: BlockvisorService) -> grpc.aio.Serve
 
     Refuses while another daemon answers there; a socket file left by a daemon that died is replaced.
     """
-    if _answers(socket_path):
+    if answers(socket_path):
         raise DaemonError(f"another blockvisord already serves {socket_path}")
     socket_path.parent.mkdir(parents=True, exist_ok=True)
     socket_path.unlink(missing_ok=True)
@@ -169,12 +169,3 @@ async def serve(socket_path: Path, service: BlockvisorService) -> grpc.aio.Serve
         os.umask(umask)
     os.chmod(socket_path, 0o600)
     return server
-
-
-def _answers(socket_path: Path) -> bool:
-    with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-        try:
-            probe.connect(str(socket_path))
-        except OSError:
-            return False
-    return True

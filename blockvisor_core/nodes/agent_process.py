@@ -8,7 +8,6 @@ by that pid and its command line (a reused pid never matches), or by its command
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -24,6 +23,7 @@ from blockvisor_core.agent.runner import (
 from blockvisor_core.agent.transport import SOCKET_NAME
 from blockvisor_core.files import write_atomic
 from blockvisor_core.paths import babel_dir
+from blockvisor_core.sockets import answers
 
 PID_FILE = "babel.pid"
 LOG_FILE = "babel.log"
@@ -69,13 +69,7 @@ class AgentProcess:
 
     def answers(self) -> bool:
         """Whether something accepts connections on the node's agent socket."""
-        with socket.socket(socket.AF_UNIX, socket.SOCK_STREAM) as probe:
-            probe.settimeout(2.0)
-            try:
-                probe.connect(str(self.socket))
-            except OSError:
-                return False
-        return True
+        return answers(self.socket)
 
     def start(self) -> int:
         """Start the agent (stopping one that no longer answers) and wait until it serves its socket."""

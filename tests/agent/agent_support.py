@@ -3,7 +3,6 @@
 import contextlib
 import os
 import signal
-import socket
 import subprocess
 import sys
 import threading
@@ -15,6 +14,7 @@ import attrs
 import pytest
 
 from blockvisor_core.agent.client import AgentCallError, AgentClient
+from blockvisor_core.sockets import answers
 
 AGENT_START_SECS = 10
 
@@ -79,16 +79,6 @@ def start_agent(node_dir: Path) -> Agent:
             pytest.fail(f"the agent did not serve {path} within {AGENT_START_SECS} s")
         time.sleep(0.02)
     return Agent(node_dir, process, AgentClient(path, timeout=10))
-
-
-def answers(path: Path) -> bool:
-    """Whether something accepts connections on the Unix socket `path`."""
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True
 
 
 def process_gone(pid: int) -> bool:

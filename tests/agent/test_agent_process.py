@@ -7,10 +7,11 @@ import sys
 from pathlib import Path
 
 import pytest
-from agent_support import agent_command, answers, process_gone, wait_until
+from agent_support import agent_command, process_gone, wait_until
 
 from babel_api.models import JobConfig, JobStatus, JobType, NodeEnv, RestartPolicy
 from blockvisor_core.agent.client import AgentCallError
+from blockvisor_core.sockets import answers
 
 
 def test_the_babel_command(tmp_path):

@@ -2,7 +2,6 @@
 
 import contextlib
 import os
-import socket
 import subprocess
 import sys
 
@@ -11,15 +10,7 @@ from runtime_support import wait_until
 
 from babel_api.models import JobConfig, JobType, NodeEnv, RestartPolicy
 from blockvisor_core.agent.client import AgentClient
-
-
-def _answers(path) -> bool:
-    with socket.socket(socket.AF_UNIX) as probe:
-        try:
-            probe.connect(str(path))
-        except OSError:
-            return False
-    return True
+from blockvisor_core.sockets import answers
 
 
 @pytest.fixture
@@ -34,7 +25,7 @@ def agent(bwrap, nodes):
     process = subprocess.Popen(command, stderr=subprocess.DEVNULL)
     client = AgentClient(agent_socket, timeout=10)
     try:
-        wait_until(lambda: _answers(agent_socket) or process.poll() is not None, "the agent")
+        wait_until(lambda: answers(agent_socket) or process.poll() is not None, "the agent")
         assert process.poll() is None, "the agent exited"
         client.setup_babel(NodeEnv(node_id=node.id, data_mount_point="/blockjoy"))
         yield node, client

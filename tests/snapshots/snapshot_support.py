@@ -18,6 +18,7 @@ from blockvisor_core.agent.runner import error_chain
 from blockvisor_core.files import write_atomic
 from blockvisor_core.job_kinds import ArchiveApi, JobContext
 from blockvisor_core.node_access import NodeAccess
+from blockvisor_core.paths import archive_config
 from blockvisor_plugins.snapshots import archive_store
 from blockvisor_plugins.snapshots.archive import StoreArchive
 from blockvisor_plugins.snapshots.settings import Settings
@@ -58,14 +59,14 @@ class Node:
         return self.root / "var/lib/babel/jobs/job"
 
     def configure(self, store: dict, store_key: str = STORE_KEY) -> "Node":
-        path = self.root / "var/lib/babel/archive.json"
+        path = archive_config(self.root)
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps({"store": store, "store_key": store_key}))
         return self
 
     def archive(self) -> ArchiveApi:
         """The node's archive as the plugin builds it (without the plugin manager: see the hook tests)."""
-        config = json.loads((self.root / "var/lib/babel/archive.json").read_text())
+        config = json.loads(archive_config(self.root).read_text())
         return StoreArchive(archive_store(config["store"]), config["store_key"])
 
     def context(self, job_type: JobType, archive: ArchiveApi | None = None) -> JobContext:
